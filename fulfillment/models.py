@@ -148,3 +148,25 @@ class MetricCacheEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.metric_id} @ {self.computed_at:%Y-%m-%d %H:%M}"
+
+
+class MetricPurgeGeneration(models.Model):
+    """
+    A counter every purge moves forward, in the database all workers share.
+
+    Each worker compares it with the value it last saw at most once a second
+    and empties its memory tier when it has moved, so a purge made anywhere
+    reaches every worker within two seconds.
+    """
+
+    SINGLETON_ID = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_ID)
+    generation = models.BigIntegerField(default=0)
+    purged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "fulfillment_metric_purge_generation"
+
+    def __str__(self) -> str:
+        return f"purge generation {self.generation}"

@@ -53,11 +53,11 @@ class DemoProduct:
 
 
 PRODUCTS = (
-    DemoProduct("logo-refresh", "Logo refresh", "design", 150, 3.0),
-    DemoProduct("landing-page-copy", "Landing page copy", "copywriting", 90, 4.0),
-    DemoProduct("seo-audit", "SEO audit", "audit", 240, 2.0),
-    DemoProduct("social-media-kit", "Social media kit", "design", 120, 3.5),
-    DemoProduct("product-photo-retouch", "Product photo retouch", "retouching", 45, 6.0),
+    DemoProduct("logo-refresh", "Logo refresh", "design", 150, 6.0),
+    DemoProduct("landing-page-copy", "Landing page copy", "copywriting", 90, 8.0),
+    DemoProduct("seo-audit", "SEO audit", "audit", 240, 4.0),
+    DemoProduct("social-media-kit", "Social media kit", "design", 120, 6.0),
+    DemoProduct("product-photo-retouch", "Product photo retouch", "retouching", 45, 10.0),
 )
 # Items sold before the catalog existed: no product row, only a title.
 LEGACY_TITLES = ("Rush Consultation", "Brand Voice Workshop")
@@ -170,24 +170,23 @@ def _demo_task(
         scheduled_at=scheduled_at,
     )
 
-    # Older work has mostly finished; the last day and a half is still moving.
+    # Older work has finished one way or another; the last day and a half is
+    # still moving, some of it past its schedule.
     roll = rng.random()
     if age_hours > 36:
         status = (
             FulfillmentTask.Status.COMPLETED
-            if roll < 0.88
+            if roll < 0.9
             else FulfillmentTask.Status.FAILED
-            if roll < 0.93
+            if roll < 0.95
             else FulfillmentTask.Status.CANCELLED
-            if roll < 0.97
-            else FulfillmentTask.Status.IN_PROGRESS
         )
     else:
         status = (
             FulfillmentTask.Status.PENDING
-            if roll < 0.35
+            if roll < 0.2
             else FulfillmentTask.Status.IN_PROGRESS
-            if roll < 0.6
+            if roll < 0.4
             else FulfillmentTask.Status.COMPLETED
             if roll < 0.95
             else FulfillmentTask.Status.CANCELLED

@@ -102,6 +102,10 @@ CACHES = {
 }
 TRUST_METRICS_MEMORY_CACHE_ALIAS = "metrics"
 TRUST_METRICS_MEMORY_TTL_SECONDS = env.int("TRUST_METRICS_MEMORY_TTL_SECONDS", default=900)
+# How long a request that missed waits for another worker computing the same metric.
+TRUST_METRICS_SINGLE_FLIGHT_WAIT_SECONDS = env.float(
+    "TRUST_METRICS_SINGLE_FLIGHT_WAIT_SECONDS", default=15.0
+)
 
 # django-cachalot caches the `trust` app's tables only: fulfillment tables
 # are written all day by other systems, and the metric cache table belongs to

@@ -7,7 +7,12 @@ and the cache all read from here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+
+from fulfillment.metrics import computations
+from fulfillment.metrics.snapshots import Figure
 
 
 class MetricSource:
@@ -38,10 +43,20 @@ class MetricDefinition:
     source: str
     binding_source: str
     default_freshness_minutes: int
+    compute: Callable[..., Figure]
+
+    @property
+    def persistent_ttl_minutes(self) -> int:
+        """How long the persistent tier keeps a snapshot: the window, at least 15 minutes."""
+        return max(self.default_freshness_minutes, MIN_PERSISTENT_TTL_MINUTES)
+
+    def run(self, *, now: datetime) -> Figure:
+        return self.compute(now=now)
 
 
 MIN_FRESHNESS_WINDOW_MINUTES = 5
 MAX_FRESHNESS_WINDOW_MINUTES = 20160  # two weeks
+MIN_PERSISTENT_TTL_MINUTES = 15
 
 
 CATALOG: dict[str, MetricDefinition] = {
@@ -53,6 +68,7 @@ CATALOG: dict[str, MetricDefinition] = {
             source=MetricSource.FULFILLMENT,
             binding_source=BindingSource.FULFILLMENT,
             default_freshness_minutes=1440,
+            compute=computations.compute_on_time,
         ),
         MetricDefinition(
             metric_id="first_response_minutes",
@@ -60,6 +76,7 @@ CATALOG: dict[str, MetricDefinition] = {
             source=MetricSource.SUPPORT,
             binding_source=BindingSource.SUPPORT_ANALYTICS,
             default_freshness_minutes=360,
+            compute=computations.compute_first_response,
         ),
         MetricDefinition(
             metric_id="nps_trailing_30d",
@@ -67,6 +84,7 @@ CATALOG: dict[str, MetricDefinition] = {
             source=MetricSource.FULFILLMENT,
             binding_source=BindingSource.FULFILLMENT,
             default_freshness_minutes=1440,
+            compute=computations.compute_nps,
         ),
         MetricDefinition(
             metric_id="fulfillment_backlog_minutes",
@@ -74,6 +92,7 @@ CATALOG: dict[str, MetricDefinition] = {
             source=MetricSource.FULFILLMENT,
             binding_source=BindingSource.FULFILLMENT,
             default_freshness_minutes=120,
+            compute=computations.compute_backlog,
         ),
         MetricDefinition(
             metric_id="fulfillment_staffing_coverage_pct",
@@ -81,6 +100,7 @@ CATALOG: dict[str, MetricDefinition] = {
             source=MetricSource.FULFILLMENT,
             binding_source=BindingSource.OPERATOR_STAFFING,
             default_freshness_minutes=180,
+            compute=computations.compute_staffing_coverage,
         ),
         MetricDefinition(
             metric_id="fulfillment_delivery_sla_forecast",
@@ -88,6 +108,7 @@ CATALOG: dict[str, MetricDefinition] = {
             source=MetricSource.FULFILLMENT,
             binding_source=BindingSource.OPERATOR_STAFFING,
             default_freshness_minutes=60,
+            compute=computations.compute_delivery_forecast,
         ),
     )
 }
