@@ -8,6 +8,8 @@ deployment checks in `trust/checks.py` refuse the development defaults once
 DEBUG is off.
 """
 
+import os
+import tempfile
 from pathlib import Path
 
 import environ
@@ -87,6 +89,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "timeout": 20,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
+    )
+    # A file, not the in-memory default: tests of concurrent workers need
+    # connections that lock like separate processes do. One file per test
+    # process, so that two test runs never share one.
+    DATABASES["default"].setdefault("TEST", {}).setdefault(
+        "NAME", str(Path(tempfile.gettempdir()) / f"checkout-trust-test-{os.getpid()}.sqlite3")
     )
 
 # Caches -------------------------------------------------------------------
