@@ -16,6 +16,7 @@ install: $(VENV)/.installed
 ## Set up SQLite with demo data, print an admin login once, serve on 127.0.0.1:8000.
 run: install
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py create_operator
 	$(BIN)/python manage.py runserver 127.0.0.1:8000

@@ -140,6 +140,11 @@ def _snapshot_for(definition: MetricDefinition, *, now: datetime) -> tuple[Metri
         logger.exception("metric tier unreadable metric_id=%s", metric_id)
         raise MetricUnavailableError(metric_id, "the database is unreachable") from error
     cache.write_memory(snapshot, now=now)
+    logger.info(
+        "metric memory miss metric_id=%s layer=persistent age_seconds=%d",
+        metric_id,
+        (now - snapshot.computed_at).total_seconds(),
+    )
     return snapshot, CacheLayer.PERSISTENT
 
 
