@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.timesince import timesince
 
+from fulfillment.metrics import cache
 from fulfillment.models import (
     FulfillmentStaffingShift,
     FulfillmentTask,
@@ -75,7 +76,10 @@ class FulfillmentStaffingShiftAdmin(admin.ModelAdmin):
 
 @admin.register(MetricCacheEntry)
 class MetricCacheEntryAdmin(admin.ModelAdmin):
-    """The persistent metric tier, read-only: purge through the purge command or action."""
+    """
+    The persistent metric tier, read-only: purge through the purge command, the
+    endpoint or the experience admin. "layer state" is this process's view.
+    """
 
     list_display = (
         "metric_id",
@@ -85,6 +89,7 @@ class MetricCacheEntryAdmin(admin.ModelAdmin):
         "age",
         "expires_at",
         "is_live",
+        "layer_state",
     )
     readonly_fields = (
         "metric_id",
@@ -95,6 +100,7 @@ class MetricCacheEntryAdmin(admin.ModelAdmin):
         "age",
         "expires_at",
         "is_live",
+        "layer_state",
         "metadata_json",
         "forecast_json",
     )
@@ -106,6 +112,21 @@ class MetricCacheEntryAdmin(admin.ModelAdmin):
     @admin.display(description="unexpired", boolean=True)
     def is_live(self, entry: MetricCacheEntry) -> bool:
         return entry.expires_at > timezone.now()
+
+    @admin.display(description="layer state")
+    def layer_state(self, entry: MetricCacheEntry) -> str:
+        """Say which tiers of this process hold the metric, reading them without computing."""
+        cache.purge_tracker.sync()
+        in_memory = cache.read_memory(entry.metric_id)
+        if in_memory is None:
+            layers = "persistent only"
+        elif in_memory.computed_at == entry.computed_at:
+            layers = "memory + persistent"
+        else:
+            layers = "memory (another snapshot) + persistent"
+        if entry.expires_at <= timezone.now():
+            return f"{layers} · expired, recomputed on the next request"
+        return layers
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

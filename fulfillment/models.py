@@ -152,21 +152,24 @@ class MetricCacheEntry(models.Model):
 
 class MetricPurgeGeneration(models.Model):
     """
-    A counter every purge moves forward, in the database all workers share.
+    Counters every purge moves forward, in the database all workers share:
+    one row per purged metric, and the row `*` for purges of every metric.
 
-    Each worker compares it with the value it last saw at most once a second
-    and empties its memory tier when it has moved, so a purge made anywhere
-    reaches every worker within two seconds.
+    Each worker compares them with the values it last saw at most once a
+    second and drops from its memory tier what a purge has touched since, so
+    a purge made anywhere reaches every worker within two seconds. The `*` row
+    also serves as the lock that orders purges and cache writes.
     """
 
-    SINGLETON_ID = 1
+    ALL_METRICS = "*"
 
-    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_ID)
+    scope = models.CharField(max_length=100, primary_key=True, help_text="A metric id, or *.")
     generation = models.BigIntegerField(default=0)
     purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "fulfillment_metric_purge_generation"
+        ordering = ["scope"]
 
     def __str__(self) -> str:
-        return f"purge generation {self.generation}"
+        return f"purge generation {self.scope}={self.generation}"

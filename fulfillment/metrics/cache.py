@@ -148,37 +148,51 @@ def persistent_ids() -> set[str]:
 
 # Purge generation -----------------------------------------------------------
 
-
-def read_generation(*, for_update: bool = False) -> int:
-    rows = MetricPurgeGeneration.objects.filter(pk=MetricPurgeGeneration.SINGLETON_ID)
-    if for_update:
-        rows = rows.select_for_update()
-    generation = rows.values_list("generation", flat=True).first()
-    return generation or 0
+ALL_METRICS = MetricPurgeGeneration.ALL_METRICS
+Generations = dict[str, int]
 
 
-def advance_generation(*, now: datetime) -> None:
-    """Move the purge generation forward; call inside the purge's transaction."""
-    singleton = MetricPurgeGeneration.SINGLETON_ID
-    moved = MetricPurgeGeneration.objects.filter(pk=singleton).update(
+def read_generations() -> Generations:
+    """Return the purge generation of every scope that has been purged (one query)."""
+    return dict(MetricPurgeGeneration.objects.values_list("scope", "generation"))
+
+
+def generation_token(generations: Generations, metric_id: str) -> tuple[int, int]:
+    """The part of `generations` a purge of `metric_id` (or of all) would move."""
+    return generations.get(ALL_METRICS, 0), generations.get(metric_id, 0)
+
+
+def lock_generations() -> Generations:
+    """
+    Take the purge lock (the `*` row, FOR UPDATE) and return the generations.
+
+    Call inside a transaction: purges and persistent writes that hold it one
+    after the other cannot interleave, so no snapshot computed before a purge
+    is written after it.
+    """
+    MetricPurgeGeneration.objects.get_or_create(scope=ALL_METRICS)
+    MetricPurgeGeneration.objects.select_for_update().get(scope=ALL_METRICS)
+    return read_generations()
+
+
+def advance_generation(*, metric_id: str | None, now: datetime) -> None:
+    """Move the purge generation of `metric_id` (or of all) forward, inside a transaction."""
+    lock_generations()
+    scope = metric_id or ALL_METRICS
+    moved = MetricPurgeGeneration.objects.filter(scope=scope).update(
         generation=F("generation") + 1, purged_at=now
     )
     if not moved:
-        _, created = MetricPurgeGeneration.objects.get_or_create(
-            pk=singleton, defaults={"generation": 1, "purged_at": now}
-        )
-        if not created:
-            MetricPurgeGeneration.objects.filter(pk=singleton).update(
-                generation=F("generation") + 1, purged_at=now
-            )
+        MetricPurgeGeneration.objects.create(scope=scope, generation=1, purged_at=now)
 
 
 class PurgeGenerationTracker:
     """
     Keep this process's memory tier in step with purges made by any process.
 
-    `sync()` reads the purge generation at most once per `check_interval`
-    seconds and empties the memory tier when it has moved since the last read.
+    `sync()` reads the purge generations at most once per `check_interval`
+    seconds and drops from memory whatever a purge has touched since the last
+    read: one metric, or everything.
     """
 
     check_interval = 1.0
@@ -186,7 +200,7 @@ class PurgeGenerationTracker:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._seen: int | None = None
+        self._seen: Generations | None = None
         self._checked_at: float | None = None
 
     def sync(self) -> None:
@@ -196,23 +210,31 @@ class PurgeGenerationTracker:
                 return
             self._checked_at = now
             try:
-                generation = read_generation()
+                generations = read_generations()
             except DatabaseError:
                 # Memory hits keep answering with their true state; misses fail
                 # on their own when they reach the database.
                 logger.warning("purge generation unreadable; memory tier kept", exc_info=True)
                 return
-            if self._seen is not None and generation != self._seen:
-                clear_memory()
-                logger.info(
-                    "memory tier cleared purge_generation_seen=%s purge_generation_now=%s",
-                    self._seen,
-                    generation,
-                )
-            self._seen = generation
+            if self._seen is not None and generations != self._seen:
+                self._forget_purged(self._seen, generations)
+            self._seen = generations
+
+    @staticmethod
+    def _forget_purged(seen: Generations, generations: Generations) -> None:
+        moved = sorted(
+            scope
+            for scope in seen.keys() | generations.keys()
+            if seen.get(scope, 0) != generations.get(scope, 0)
+        )
+        if ALL_METRICS in moved:
+            clear_memory()
+        else:
+            forget_memory(moved)
+        logger.info("memory tier updated after purge purged_scopes=%s", moved)
 
     def expire(self) -> None:
-        """Make the next `sync()` read the generation, whatever the interval."""
+        """Make the next `sync()` read the generations, whatever the interval."""
         with self._lock:
             self._checked_at = None
 

@@ -188,7 +188,7 @@ def _compute_once(definition: MetricDefinition, *, now: datetime) -> tuple[Metri
 def _compute_and_store(definition: MetricDefinition, *, now: datetime) -> MetricSnapshot:
     """Compute `definition` and store it; call inside the computation slot's transaction."""
     metric_id = definition.metric_id
-    generation = cache.read_generation()
+    token = cache.generation_token(cache.read_generations(), metric_id)
     expired = cache.delete_expired(metric_id, now=now)
 
     started = time.perf_counter()
@@ -212,7 +212,7 @@ def _compute_and_store(definition: MetricDefinition, *, now: datetime) -> Metric
     )
     # A purge that landed while we computed may have been for a backfill our
     # queries only half saw: answer this request, but cache nothing.
-    stored = cache.read_generation(for_update=True) == generation
+    stored = cache.generation_token(cache.lock_generations(), metric_id) == token
     if stored:
         cache.write_persistent(snapshot)
         cache.write_memory(snapshot, now=now)
@@ -302,15 +302,15 @@ def purge_metrics(*, metric_id: str | None = None, actor: str = "system") -> lis
     if metric_id is not None:
         purged = [metric_id]
         with transaction.atomic():
+            cache.advance_generation(metric_id=metric_id, now=now)
             rows = cache.delete_persistent([metric_id])
-            cache.advance_generation(now=now)
         cache.forget_memory(purged)
     else:
         in_memory = cache.memory_ids(catalog.CATALOG)
         with transaction.atomic():
+            cache.advance_generation(metric_id=None, now=now)
             purged = sorted(cache.persistent_ids() | in_memory)
             rows = cache.delete_persistent()
-            cache.advance_generation(now=now)
         cache.clear_memory()
     cache.purge_tracker.expire()
     logger.info(

@@ -12,7 +12,7 @@ from django.db.models import Count, F, Max
 from django.utils import timezone
 
 from fulfillment.datasets import SERVICES
-from fulfillment.metrics.cache import read_generation
+from fulfillment.metrics.cache import ALL_METRICS, read_generations
 from fulfillment.models import (
     FulfillmentStaffingShift,
     FulfillmentTask,
@@ -151,13 +151,13 @@ def test_replace_deletes_every_fulfillment_row_and_purges_the_cached_metrics():
     old_task = FulfillmentTaskFactory()
     FulfillmentStaffingShiftFactory(sku="retired-sku")
     MetricCacheEntryFactory()
-    generation = read_generation()
+    generation = read_generations().get(ALL_METRICS, 0)
 
     output = _generate(tasks=50, skus=3, replace=True)
 
     assert "Deleted the existing fulfillment data." in output
     assert "Purged 1 cached metric(s)." in output
-    assert read_generation() == generation + 1
+    assert read_generations()[ALL_METRICS] == generation + 1
     assert FulfillmentTask.objects.count() == 50
     # Keys start over, so look the old rows up by what they said.
     assert not FulfillmentTask.objects.filter(title=old_task.title).exists()

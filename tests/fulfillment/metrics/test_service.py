@@ -253,7 +253,7 @@ def test_purge_by_another_process_reaches_this_one_within_the_check_interval(
 
     # What purge_metrics does in the other process, as seen from this one.
     cache.delete_persistent([ON_TIME])
-    cache.advance_generation(now=now)
+    cache.advance_generation(metric_id=ON_TIME, now=now)
     clock[0] += 0.5
     within_interval = _layer(ON_TIME, now=now)
     clock[0] += 0.6
@@ -264,12 +264,43 @@ def test_purge_by_another_process_reaches_this_one_within_the_check_interval(
     assert cache.PurgeGenerationTracker.check_interval <= 1.0
 
 
+def test_another_process_purging_one_metric_leaves_the_others_in_memory(
+    now, on_time_data, monkeypatch
+):
+    clock = [1000.0]
+    monkeypatch.setattr(cache.purge_tracker, "clock", lambda: clock[0])
+    resolve_metrics([MetricRequest(ON_TIME), MetricRequest(FORECAST)], now=now)
+
+    cache.delete_persistent([FORECAST])
+    cache.advance_generation(metric_id=FORECAST, now=now)
+    clock[0] += 1.1
+    layers = [
+        m.provenance.cache_layer
+        for m in resolve_metrics([MetricRequest(ON_TIME), MetricRequest(FORECAST)], now=now)
+    ]
+
+    assert layers == ["memory", "computed"]
+
+
+def test_another_process_purging_everything_empties_this_memory(now, on_time_data, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(cache.purge_tracker, "clock", lambda: clock[0])
+    resolve_metrics([MetricRequest(ON_TIME), MetricRequest(FORECAST)], now=now)
+
+    cache.advance_generation(metric_id=None, now=now)
+    clock[0] += 1.1
+    resolve_metric("nps_trailing_30d", now=now)
+
+    assert cache.read_memory(ON_TIME) is None
+    assert cache.read_memory(FORECAST) is None
+
+
 def test_generation_check_happens_at_most_once_per_interval(now, on_time_data, monkeypatch):
     clock = [50.0]
     monkeypatch.setattr(cache.purge_tracker, "clock", lambda: clock[0])
     reads = []
-    real_read = cache.read_generation
-    monkeypatch.setattr(cache, "read_generation", lambda **kw: reads.append(1) or real_read(**kw))
+    real_read = cache.read_generations
+    monkeypatch.setattr(cache, "read_generations", lambda: reads.append(1) or real_read())
     resolve_metric(ON_TIME, now=now)
     reads.clear()
 
@@ -328,7 +359,7 @@ def test_purge_during_a_computation_keeps_its_result_out_of_the_cache(now, monke
     real = catalog.CATALOG[ON_TIME]
 
     def purged_meanwhile(*, now):
-        cache.advance_generation(now=now)  # another worker's purge lands now
+        cache.advance_generation(metric_id=ON_TIME, now=now)  # another worker's purge lands
         return real.compute(now=now)
 
     monkeypatch.setitem(
