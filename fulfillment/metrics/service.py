@@ -10,9 +10,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from fulfillment.metrics import cache, catalog
@@ -64,6 +65,17 @@ class MetricUnavailableError(MetricsError):
         self.metric_id = metric_id
         self.reason = reason
         super().__init__(f"Metric “{metric_id}” is unavailable right now: {reason}.")
+
+
+class QueryCounter:
+    """Count the queries a computation makes (a `connection.execute_wrapper`)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        self.count += 1
+        return execute(sql, params, many, context)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,8 +204,9 @@ def _compute_and_store(definition: MetricDefinition, *, now: datetime) -> Metric
     expired = cache.delete_expired(metric_id, now=now)
 
     started = time.perf_counter()
+    queries = QueryCounter()
     try:
-        with transaction.atomic():
+        with transaction.atomic(), connection.execute_wrapper(queries):
             figure = definition.run(now=now)
     except Exception as error:
         logger.exception("metric computation failed metric_id=%s", metric_id)
@@ -217,10 +230,11 @@ def _compute_and_store(definition: MetricDefinition, *, now: datetime) -> Metric
         cache.write_persistent(snapshot)
         cache.write_memory(snapshot, now=now)
     logger.info(
-        "metric computed metric_id=%s duration_ms=%.1f value=%s sample_size=%d "
+        "metric computed metric_id=%s duration_ms=%.1f queries=%d value=%s sample_size=%d "
         "layer=computed stored=%s expired_rows_deleted=%d",
         metric_id,
         duration_ms,
+        queries.count,
         snapshot.value,
         snapshot.sample_size,
         stored,

@@ -7,6 +7,7 @@ or `body` when the body as a whole is wrong).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -22,6 +23,8 @@ from trust.api.exceptions import (
     RequestBodyTooLarge,
     UnknownPurgeMetric,
 )
+
+logger = logging.getLogger(__name__)
 
 BODY_FIELD = "body"
 NON_FIELD_KEYS = ("non_field_errors",)
@@ -47,7 +50,24 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         response.data = {"detail": str(exc.detail), "code": _code_of(exc)}
     if isinstance(exc, MetricUnavailable):
         response.data["metric_id"] = exc.metric_id
+    _log_refusal(response, context)
     return response
+
+
+def _log_refusal(response: Response, context: dict[str, Any]) -> None:
+    """Log each refused request once, with its status, code and the fields at fault."""
+    request = context.get("request")
+    fields = sorted({error["field"] for error in response.data.get("errors", [])})
+    level = logging.INFO if response.status_code in (400, 404, 405) else logging.WARNING
+    logger.log(
+        level,
+        "api request refused status=%d code=%s method=%s path=%s fields=%s",
+        response.status_code,
+        response.data.get("code"),
+        getattr(request, "method", "-"),
+        getattr(request, "path", "-"),
+        fields,
+    )
 
 
 def _translated(exc: Exception) -> Exception:
