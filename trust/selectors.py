@@ -94,7 +94,7 @@ def metric_payload(resolved: ResolvedMetric) -> dict[str, Any]:
 
 
 def enrich_experience(
-    experience: TrustExperience, *, now: datetime | None = None
+    experience: TrustExperience, *, now: datetime | None = None, with_metrics: bool = True
 ) -> dict[str, Any]:
     """
     Return the experience as a storefront renders it: content in position
@@ -103,11 +103,17 @@ def enrich_experience(
 
     All bindings are resolved in one call, so a metric bound twice is read
     once. Raises `MetricUnavailableError` when a metric can be neither read
-    nor computed.
+    nor computed. With `with_metrics=False` nothing is resolved: every card
+    has a null `metric` and shows its fallback, for pages that must still
+    render while metrics are unavailable.
     """
     timeline = _timeline_of(experience)
     cards = [card for name in BOUND_SECTIONS for card in getattr(experience, name).all()]
-    resolved = _resolve_bindings([*cards, *([timeline] if timeline else [])], now=now)
+    resolved = (
+        _resolve_bindings([*cards, *([timeline] if timeline else [])], now=now)
+        if with_metrics
+        else {}
+    )
 
     payload: dict[str, Any] = {
         "slug": experience.slug,
@@ -155,7 +161,7 @@ def _resolve_bindings(
 def _bound_metric(
     card: MetricBinding, resolved: dict[tuple[str, int | None], ResolvedMetric]
 ) -> dict[str, Any] | None:
-    if not card.is_bound:
+    if not card.is_bound or _binding_key(card) not in resolved:
         return None
     definition = catalog.get_definition(card.metric_id)
     source = card.metric_source or (definition.binding_source if definition else "")

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from django.urls import path
+
+from trust import views
+
 app_name = "trust"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("trust-preview/<slug:slug>/", views.experience_preview, name="preview"),
+    path("trust/<slug:slug>/", views.storefront_experience, name="storefront"),
+]
