@@ -25,7 +25,7 @@ from schemathesis import GenerationMode
 from fulfillment.metrics import catalog
 from tests.factories import AssurancePointFactory, TrustExperienceFactory
 from tests.trust.api.conftest import API_KEY, PURGE_URL, RESOLVE_URL
-from tests.trust.api.contract import assert_types
+from tests.trust.api.contract import METRIC_FIELDS, assert_types
 
 PROPERTY_SETTINGS = settings(
     max_examples=40,
@@ -100,27 +100,7 @@ def test_schema_describes_every_resolve_field(client: Client):
     ]["schemas"]
 
     resolved = components["ResolvedMetric"]
-    assert (
-        set(resolved["required"])
-        == set(resolved["properties"])
-        == {
-            "metric_id",
-            "value",
-            "formatted_value",
-            "computed_at",
-            "sample_size",
-            "freshness_window_minutes",
-            "verification_state",
-            "metadata",
-            "provenance",
-            "percentile_bands",
-            "freshness_minutes_elapsed",
-            "unsupported_guard",
-            "forecast",
-            "alerts",
-            "fallback_copy",
-        }
-    )
+    assert set(resolved["required"]) == set(resolved["properties"]) == METRIC_FIELDS
     window = components["MetricRequest"]["properties"]["freshness_window_minutes"]
     assert (window["minimum"], window["maximum"], window["nullable"]) == (5, 20160, True)
     assert components["ResolveRequest"]["properties"]["metrics"]["maxItems"] == 50
