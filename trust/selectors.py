@@ -10,13 +10,24 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from cachalot.api import get_last_invalidation
+from cachalot.settings import cachalot_settings
 from django.conf import settings
 from django.db.models import QuerySet
 
 from fulfillment.metrics import catalog
 from fulfillment.metrics.service import resolve_metrics
 from fulfillment.metrics.snapshots import MetricRequest, ResolvedMetric, VerificationState
-from trust.models import DeliveryTimeline, MetricBinding, TrustExperience
+from trust.models import (
+    AssurancePoint,
+    BundleOffer,
+    DeliveryTimeline,
+    MetricBinding,
+    PerformanceSnapshot,
+    SupportChannel,
+    Testimonial,
+    TrustExperience,
+)
 
 SECTIONS = {
     "assurances": ("title", "description", "evidence"),
@@ -53,14 +64,55 @@ def experience_with_sections(slug: str, environment: str | None = None) -> Trust
     """
     Return the experience `slug` of this deployment with every section loaded.
 
-    Raises `TrustExperience.DoesNotExist` when there is none.
+    The loaded experience is kept in this process until django-cachalot
+    records a write to any experience table (through any worker), so a warm
+    read costs one look-up of cachalot's invalidation stamps instead of one
+    cached query per section. Raises `TrustExperience.DoesNotExist` when
+    there is none.
     """
-    return (
+    environment = environment or settings.TRUST_ENVIRONMENT
+    stamp = _content_stamp()
+    memo_key = (environment, slug)
+    remembered = _loaded_experiences.get(memo_key)
+    if remembered is not None and stamp and remembered[0] == stamp:
+        return remembered[1]
+
+    experience = (
         experiences_for_environment(environment)
         .select_related("delivery_timeline")
         .prefetch_related(*SECTIONS)
         .get(slug=slug)
     )
+    # Keyed by the stamp read *before* loading: a write landing meanwhile
+    # moves the stamp, so the next read loads again. Without a stamp (the
+    # shared cache was emptied) nothing is remembered.
+    if stamp:
+        _loaded_experiences[memo_key] = (stamp, experience)
+    return experience
+
+
+CONTENT_MODELS = (
+    TrustExperience,
+    AssurancePoint,
+    PerformanceSnapshot,
+    SupportChannel,
+    Testimonial,
+    BundleOffer,
+    DeliveryTimeline,
+)
+_loaded_experiences: dict[tuple[str, str], tuple[float, TrustExperience]] = {}
+
+
+def forget_loaded_experiences() -> None:
+    """Drop every experience this process keeps (tests call it between cases)."""
+    _loaded_experiences.clear()
+
+
+def _content_stamp() -> float:
+    """The time of cachalot's latest invalidation of any experience table, 0.0 if unknown."""
+    if not cachalot_settings.CACHALOT_ENABLED:
+        return 0.0
+    return get_last_invalidation(*CONTENT_MODELS)
 
 
 def metric_payload(resolved: ResolvedMetric) -> dict[str, Any]:

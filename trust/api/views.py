@@ -21,7 +21,7 @@ from rest_framework.response import Response
 
 from fulfillment.metrics.service import purge_metrics, resolve_metrics
 from fulfillment.metrics.snapshots import MetricRequest
-from trust.api import serializers
+from trust.api import serializers, wire
 from trust.api.exceptions import ExperienceNotFound
 from trust.api.permissions import PurgeAccess, StorefrontAccess
 from trust.models import TrustExperience
@@ -124,8 +124,9 @@ class ExperienceViewSet(StorefrontViewSet):
 
         resolved = resolve_metrics([MetricRequest(**metric) for metric in metrics])
 
-        answer = {"slug": slug, "metrics": [metric_payload(metric) for metric in resolved]}
-        return Response(serializers.ResolveResponseSerializer(answer).data)
+        return Response(
+            {"slug": slug, "metrics": [wire.metric(metric_payload(metric)) for metric in resolved]}
+        )
 
     @extend_schema(
         operation_id="trust_experiences_list",
@@ -168,8 +169,7 @@ class ExperienceViewSet(StorefrontViewSet):
     )
     def retrieve(self, request: Request, slug: str) -> Response:
         experience = _experience_or_404(slug)
-        answer = serializers.ExperienceDetailSerializer(enrich_experience(experience))
-        return Response(answer.data)
+        return Response(wire.experience(enrich_experience(experience)))
 
 
 class MetricViewSet(StorefrontViewSet):
