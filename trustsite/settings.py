@@ -115,6 +115,8 @@ CACHES = {
 }
 TRUST_METRICS_MEMORY_CACHE_ALIAS = "metrics"
 TRUST_METRICS_MEMORY_TTL_SECONDS = env.int("TRUST_METRICS_MEMORY_TTL_SECONDS", default=900)
+# Sort memory for a metric computation on PostgreSQL (SET LOCAL, one transaction).
+TRUST_METRICS_WORK_MEM = env.str("TRUST_METRICS_WORK_MEM", default="64MB")
 # How long a request that missed waits for another worker computing the same metric.
 TRUST_METRICS_SINGLE_FLIGHT_WAIT_SECONDS = env.float(
     "TRUST_METRICS_SINGLE_FLIGHT_WAIT_SECONDS", default=15.0

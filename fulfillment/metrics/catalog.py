@@ -51,7 +51,9 @@ class MetricDefinition:
         return max(self.default_freshness_minutes, MIN_PERSISTENT_TTL_MINUTES)
 
     def run(self, *, now: datetime) -> Figure:
-        return self.compute(now=now)
+        """Compute the figure as of `now`, in one transaction tuned for aggregates."""
+        with computations.aggregate_session():
+            return self.compute(now=now)
 
 
 MIN_FRESHNESS_WINDOW_MINUTES = 5

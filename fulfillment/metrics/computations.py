@@ -10,12 +10,17 @@ aggregates per SKU reach Python.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, transaction
 from django.db.models import Avg, Count, DateTimeField, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import GreaterThanOrEqual, LessThan
@@ -60,6 +65,34 @@ FALLBACK_COPY = {
     "sla_watch": "The queue needs two hours or more to clear; keep an eye on staffing.",
     "limited_history": "Fewer than five recent completions back this estimate; treat it as rough.",
 }
+
+
+# Database session ---------------------------------------------------------
+
+WORK_MEM_PATTERN = re.compile(r"^[1-9][0-9]*(kB|MB|GB)$")
+
+
+@contextmanager
+def aggregate_session() -> Iterator[None]:
+    """
+    Run a computation in one transaction; on PostgreSQL, with room to sort.
+
+    The forecast's percentiles sort every duration of the last 30 days, per
+    SKU: with PostgreSQL's default 4 MB of `work_mem` that sort spills to disk
+    from a few hundred thousand tasks. JIT compilation costs more than it saves
+    on these one-off aggregates. Both settings last for this transaction only.
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            work_mem = settings.TRUST_METRICS_WORK_MEM
+            if not WORK_MEM_PATTERN.match(work_mem):
+                raise ImproperlyConfigured(
+                    f"TRUST_METRICS_WORK_MEM must look like 64MB, not {work_mem!r}."
+                )
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL work_mem = '{work_mem}'")
+                cursor.execute("SET LOCAL jit = off")
+        yield
 
 
 # Formatting ---------------------------------------------------------------

@@ -68,13 +68,14 @@ class MetricUnavailableError(MetricsError):
 
 
 class QueryCounter:
-    """Count the queries a computation makes (a `connection.execute_wrapper`)."""
+    """Count the SELECTs a computation makes (a `connection.execute_wrapper`)."""
 
     def __init__(self) -> None:
         self.count = 0
 
     def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        self.count += 1
+        if sql.lstrip()[:6].upper() == "SELECT":
+            self.count += 1
         return execute(sql, params, many, context)
 
 
@@ -206,7 +207,7 @@ def _compute_and_store(definition: MetricDefinition, *, now: datetime) -> Metric
     started = time.perf_counter()
     queries = QueryCounter()
     try:
-        with transaction.atomic(), connection.execute_wrapper(queries):
+        with connection.execute_wrapper(queries):
             figure = definition.run(now=now)
     except Exception as error:
         logger.exception("metric computation failed metric_id=%s", metric_id)
