@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint
+.PHONY: install run test lint bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,3 +28,7 @@ lint: install
 ## Lint, then the whole suite on whatever DATABASE_URL and CACHE_URL say (SQLite by default).
 test: lint
 	$(BIN)/python -m pytest
+
+## Benchmarks on PostgreSQL and Redis at 127.0.0.1 (about 20 minutes); writes docs/benchmarks.md.
+bench: install
+	$(BIN)/python -m benchmarks.run

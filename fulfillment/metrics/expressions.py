@@ -35,7 +35,9 @@ class MinutesBetween(Func):
         return self.as_sql(
             compiler,
             connection,
-            template="(EXTRACT(EPOCH FROM (%(expressions)s))::double precision / 60.0)",
+            # date_part() answers in double precision; EXTRACT() computes in
+            # numeric on PostgreSQL 14+, several times slower over many rows.
+            template="(date_part('epoch', %(expressions)s) / 60.0)",
             arg_joiner=" - ",
             **extra,
         )
@@ -161,5 +163,6 @@ def task_sku() -> Expression:
 
 def normalise_sku_text(text: str | None) -> str:
     """Python twin of the SKU rule, for the few staffing shift rows."""
-    normalised = (text or "").strip().lower().replace(" ", "-")
+    # SQL's TRIM() removes spaces only; so does this.
+    normalised = (text or "").strip(" ").lower().replace(" ", "-")
     return normalised or UNKNOWN_SKU
