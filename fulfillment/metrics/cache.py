@@ -162,6 +162,11 @@ def generation_token(generations: Generations, metric_id: str) -> tuple[int, int
     return generations.get(ALL_METRICS, 0), generations.get(metric_id, 0)
 
 
+def _take_purge_lock() -> None:
+    MetricPurgeGeneration.objects.get_or_create(scope=ALL_METRICS)
+    MetricPurgeGeneration.objects.select_for_update().get(scope=ALL_METRICS)
+
+
 def lock_generations() -> Generations:
     """
     Take the purge lock (the `*` row, FOR UPDATE) and return the generations.
@@ -170,14 +175,13 @@ def lock_generations() -> Generations:
     after the other cannot interleave, so no snapshot computed before a purge
     is written after it.
     """
-    MetricPurgeGeneration.objects.get_or_create(scope=ALL_METRICS)
-    MetricPurgeGeneration.objects.select_for_update().get(scope=ALL_METRICS)
+    _take_purge_lock()
     return read_generations()
 
 
 def advance_generation(*, metric_id: str | None, now: datetime) -> None:
     """Move the purge generation of `metric_id` (or of all) forward, inside a transaction."""
-    lock_generations()
+    _take_purge_lock()
     scope = metric_id or ALL_METRICS
     moved = MetricPurgeGeneration.objects.filter(scope=scope).update(
         generation=F("generation") + 1, purged_at=now

@@ -13,7 +13,9 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='MetricPurgeGeneration',
             fields=[
-                ('scope', models.CharField(help_text='A metric id, or *.', max_length=100, primary_key=True, serialize=False)),
+                ('scope', models.CharField(
+                    help_text='A metric id, or *.', max_length=100, primary_key=True, serialize=False
+                )),
                 ('generation', models.BigIntegerField(default=0)),
                 ('purged_at', models.DateTimeField(blank=True, null=True)),
             ],
